@@ -1,0 +1,54 @@
+# Customer Center — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+
+# Production-like variables for `check --deploy` (never used to serve anything).
+DEPLOY_ENV := DEBUG=false \
+	SECRET_KEY=check-deploy-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH \
+	ALLOWED_HOSTS=portal.example.com \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_center \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	EMAIL_URL=smtp+tls://user:pass@smtp.example.com:587 \
+	DEFAULT_FROM_EMAIL=billing@example.com
+
+.PHONY: run test lint format lock clean bench
+
+$(STAMP): requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py serve_dev
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	env $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-resolve the pinned versions from pyproject.toml's ranges.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet ".[dev]"
+	{ echo "# Exact versions every machine installs (make installs from this file)."; \
+	  echo "# Regenerate: make lock"; \
+	  .lock-venv/bin/pip freeze --all --exclude customer-center \
+	    | grep -viE '^(pip|setuptools|wheel)==' \
+	    | sed 's/^pgserver==\(.*\)$$/pgserver==\1; python_version < "3.13"/'; } > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .artifacts staticfiles

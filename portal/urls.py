@@ -1,0 +1,19 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+# Staff sign in through allauth too, so rate limits and MFA apply to the admin.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = admin.site.site_title = "Customer Center"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("_dev/mail/", views.dev_mail_list, name="dev_mail_list"),
+    path("_dev/mail/<str:mail_id>/", views.dev_mail_detail, name="dev_mail_detail"),
+]
