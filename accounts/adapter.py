@@ -1,4 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
+from django.utils.translation import gettext as _
 
 from portal.emails import email_queue_rendered
 
@@ -9,6 +11,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         # Access comes from order documents and invitations, which open sign-up for one e-mail.
         return bool(request and request.session.get("invitation_signup_email"))
+
+    def clean_email(self, email: str) -> str:
+        email = super().clean_email(email)
+        invited = self.request.session.get("invitation_signup_email") if self.request else None
+        signing_up = invited and self.request.resolver_match.url_name == "account_signup"
+        if signing_up and email.lower() != invited.lower():
+            raise forms.ValidationError(
+                _("Sign up with the address the invitation was sent to: %(email)s.")
+                % {"email": invited}
+            )
+        return email
 
     def send_mail(self, template_prefix, email, context) -> None:
         message = self.render_mail(template_prefix, email, context)

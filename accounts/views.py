@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import LanguageForm, ProfileForm
 from accounts.services import user_set_language
+from portal.access import PERSONAL
 from portal.middleware import set_language_cookie
 
 
@@ -45,3 +46,7 @@ def profile(request):
         set_language_cookie(response, request.user.language)
         return response
     return render(request, "accounts/profile.html", {"form": form})
+
+
+language_switch.module = "public"
+profile.module = PERSONAL

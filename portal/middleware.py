@@ -3,8 +3,8 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.utils.cache import add_never_cache_headers
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 SESSION_STARTED = "_portal_started"

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
     "csp",
     "portal",
     "accounts",
+    "contacts",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.UserLanguageMiddleware",
+    "portal.access.CurrentContactMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

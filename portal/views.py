@@ -3,19 +3,21 @@ import email.policy
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from contacts.roles import Module
+from portal.access import module_view
 from portal.celery import app as celery_app
+from portal.dashboard import dashboard_cards
 
 
-@login_required
+@module_view(Module.DASHBOARD)
 def home(request):
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"cards": dashboard_cards(request.contact)})
 
 
 def _database_ok() -> bool:
@@ -86,3 +88,7 @@ def dev_mail_detail(request, mail_id: str):
     if "/" in mail_id or not path.is_file():
         raise Http404
     return render(request, "portal/dev_mail_detail.html", {"mail": _read_mail(path)})
+
+
+for _public_view in (healthz, dev_mail_list, dev_mail_detail):
+    _public_view.module = "public"

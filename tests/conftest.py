@@ -1,9 +1,15 @@
+import contextlib
+import time
+from dataclasses import dataclass
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from contacts.roles import Role
 from portal.celery import app as celery_app
 from tests.accounts.factories import UserFactory
+from tests.contacts.factories import ContactFactory, OrganizationFactory
 
 PASSWORD = "a-long-enough-test-password"
 
@@ -31,10 +37,9 @@ def _clear_portal_cache() -> None:
         if keys:
             client.delete(*keys)
     else:
-        try:
+        # Without database access in this test there is nothing cached there either.
+        with contextlib.suppress(Exception):
             cache.clear()
-        except Exception:  # No database access in this test: nothing cached there either.
-            pass
 
 
 @pytest.fixture
@@ -46,3 +51,43 @@ def user(db):
 def signed_in_client(client, user):
     client.force_login(user)
     return client
+
+
+def sign_in(client, user, *, fresh: bool = True):
+    """Sign a test client in; `fresh` also counts as a recent password entry (re-auth)."""
+    client.force_login(user)
+    if fresh:
+        session = client.session
+        session["account_authentication_methods"] = [
+            {"method": "password", "at": time.time(), "email": user.email}
+        ]
+        session.save()
+    return client
+
+
+@dataclass
+class Tenants:
+    """Alice owns org A (every role, admin); Bob is her technical-only colleague;
+    Fin is a finance-only colleague; Charlie owns look-alike org B (the outsider)."""
+
+    org_a: object
+    org_b: object
+    alice: object
+    bob: object
+    fin: object
+    charlie: object
+
+
+@pytest.fixture
+def tenants(db):
+    all_roles = list(Role.values)
+    org_a = OrganizationFactory(name="Look-alike Ltd", account_number="A-1")
+    org_b = OrganizationFactory(name="Look-alike Ltd", account_number="B-1")
+    return Tenants(
+        org_a=org_a,
+        org_b=org_b,
+        alice=ContactFactory(organization=org_a, roles=all_roles, is_admin=True),
+        bob=ContactFactory(organization=org_a, roles=[Role.TECHNICAL]),
+        fin=ContactFactory(organization=org_a, roles=[Role.FINANCE]),
+        charlie=ContactFactory(organization=org_b, roles=all_roles, is_admin=True),
+    )

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
+from contacts.demo import seed_organizations
 
 
 class Command(BaseCommand):
@@ -16,8 +17,9 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run with DEBUG off.")
         with transaction.atomic():
             seed_users()
+            seed_organizations()
         if not quiet:
-            self.stdout.write(self.style.SUCCESS("Demo sign-ins (password: %s):" % DEMO_PASSWORD))
+            self.stdout.write(self.style.SUCCESS(f"Demo sign-ins (password: {DEMO_PASSWORD}):"))
             for email, name, _language, is_staff in DEMO_USERS:
                 role = " (staff)" if is_staff else ""
                 self.stdout.write(f"  {email:<32} {name}{role}")
