@@ -14,6 +14,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # WeasyPrint's runtime libraries (loaded with dlopen) and a font for PDFs. No compiler is
 # needed: every pinned package ships a manylinux wheel for CPython 3.11 on x86-64.
 # No gettext either: the compiled .mo catalogues are committed under locale/.
+# Unpinned on purpose: bookworm's security updates replace old versions in the archive.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 \
@@ -53,7 +55,8 @@ RUN DEBUG=false \
     && mkdir -p /app/.data/media \
     && chown -R app:app /app/.data
 
-USER app
+# Numeric, so orchestrators can verify runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
 
 EXPOSE 8000
 

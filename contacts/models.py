@@ -171,6 +171,9 @@ class ActivityEvent(models.Model):
         ROLES_CHANGED = "roles_changed", _("Changed roles")
         USER_REMOVED = "user_removed", _("Removed a user")
         PROVISIONED = "provisioned", _("Added from an order")
+        INVOICES_EMAILED = "invoices_emailed", _("E-mailed the invoice list")
+        INVOICE_EMAILED = "invoice_emailed", _("E-mailed an invoice")
+        DISPUTE_OPENED = "dispute_opened", _("Disputed a charge")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="activity"

@@ -60,6 +60,7 @@ ACTION_ROLES: dict[Action, frozenset] = {
 # Order of the navigation.
 NAVIGATION: list[tuple[Module, str]] = [
     (Module.DASHBOARD, "home"),
+    (Module.INVOICES, "invoices:list"),
     (Module.USERS, "contacts:users"),
     (Module.ACTIVITY, "contacts:activity"),
 ]

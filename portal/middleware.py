@@ -3,6 +3,8 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -24,9 +26,11 @@ class SessionLimitsMiddleware:
             now = time.time()
             started = request.session.setdefault(SESSION_STARTED, now)
             seen = request.session.get(SESSION_SEEN, now)
+            revoked = request.user.sessions_revoked_at
             if (
                 now - seen > settings.SESSION_IDLE_TIMEOUT
                 or now - started > settings.SESSION_ABSOLUTE_TIMEOUT
+                or (revoked is not None and started <= revoked.timestamp())
             ):
                 logout(request)
                 messages.info(request, _("Your session expired. Please sign in again."))
@@ -80,3 +84,9 @@ def set_language_cookie(response, language: str) -> None:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
+
+
+@receiver(user_logged_in)
+def mark_session_start(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED] = time.time()

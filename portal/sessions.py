@@ -1,9 +1,10 @@
 from allauth.usersessions.models import UserSession
+from django.utils import timezone
 
 
-def sessions_end_for_user(*, user) -> int:
-    """End every server-side session of a person; returns how many were ended."""
-    sessions = list(UserSession.objects.filter(user=user))
-    for session in sessions:
+def sessions_end_for_user(*, user) -> None:
+    """End every server-side session of a person, tracked or not, from now on."""
+    user.sessions_revoked_at = timezone.now()
+    user.save(update_fields=["sessions_revoked_at"])
+    for session in UserSession.objects.filter(user=user):
         session.end()
-    return len(sessions)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "contacts",
     "orders",
+    "invoices",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.emails_deliver_pending_task",
         "schedule": crontab(minute="*"),
     },
+    "invoices-recalculate-overdue": {
+        "task": "invoices.tasks.invoices_recalculate_overdue_task",
+        "schedule": crontab(minute=5),
+    },
+    "invoices-notify-overdue": {
+        # Also sweeps transitions whose e-mail could not be queued (e.g. broker outage).
+        "task": "invoices.tasks.invoices_notify_overdue_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- E-mail -------------------------------------------------------------------------------
@@ -238,6 +248,9 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
     "change_password": "5/m/user",
 }
+# Rate limits key on the client IP: behind a proxy, name how many proxies to trust, so a
+# spoofed X-Forwarded-For can't reset the limit (0: use REMOTE_ADDR only).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Customer Center"
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -334,5 +347,6 @@ LOGGING = {
         "django.security": {"level": "INFO"},
         "portal.security": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

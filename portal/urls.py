@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("organization/", include("contacts.urls")),
+    path("invoices/", include("invoices.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("_dev/mail/", views.dev_mail_list, name="dev_mail_list"),

@@ -9,13 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from contacts.roles import Module
-from portal.access import module_view
+from portal.access import PERSONAL, module_view
 from portal.celery import app as celery_app
 from portal.dashboard import dashboard_cards
 
 
-@module_view(Module.DASHBOARD)
+@module_view(PERSONAL)  # Everyone signed in has a home; its cards follow the roles.
 def home(request):
     return render(request, "portal/home.html", {"cards": dashboard_cards(request.contact)})
 

@@ -22,6 +22,11 @@ def _tasks_run_in_process():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     """Rate limits live in the cache: every test starts with none, on Redis or PostgreSQL."""
     _clear_portal_cache()
@@ -58,8 +63,9 @@ def sign_in(client, user, *, fresh: bool = True):
     client.force_login(user)
     if fresh:
         session = client.session
+        session["account_authentication_methods_user"] = str(user.pk)
         session["account_authentication_methods"] = [
-            {"method": "password", "at": time.time(), "email": user.email}
+            {"method": "password", "at": time.time(), "email": user.email, "reauthenticated": True}
         ]
         session.save()
     return client

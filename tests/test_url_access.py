@@ -63,7 +63,12 @@ def _samples(tenants) -> dict[str, str]:
         sent_at=timezone.now(),
         expires_at=timezone.now() + timedelta(days=7),
     )
+    from tests.invoices.factories import make_invoice
+
+    invoice = make_invoice(tenants.org_a)
     return {
+        "number": invoice.number,
+        "position": "1",
         "contact_id": str(tenants.bob.public_id),
         "invitation_id": str(invitation.public_id),
         "token": "not-a-real-token",

@@ -7,8 +7,21 @@ from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 
+from tests.accounts.factories import UserFactory
+from tests.contacts.factories import ContactFactory
+
 LOGIN_PATH = "/accounts/login/"
 CODE_PATTERN = re.compile(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", re.M)
+
+
+def customer(name: str, **contact_fields):
+    """A person (default test password) who is a contact of one customer organization.
+
+    The dashboard, like every module, needs a membership: a bare user gets a 403 there.
+    """
+    user = UserFactory(name=name)
+    ContactFactory(user=user, **contact_fields)
+    return user
 
 
 def sign_in(page, email: str, password: str) -> None:

@@ -6,9 +6,8 @@ from allauth.mfa.models import Authenticator
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.accounts.factories import UserFactory
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import emailed_sign_in_code, sign_in, sign_out, totp_code
+from tests.e2e.helpers import customer, emailed_sign_in_code, sign_in, sign_out, totp_code
 
 LOGIN_URL = re.compile(r"/accounts/login/(\?.*)?$")
 HOME_URL = re.compile(r"^https?://[^/]+/$")
@@ -20,7 +19,7 @@ def _expect_dashboard(page, user) -> None:
 
 
 def test_sign_in_with_password_lands_on_dashboard(page):
-    user = UserFactory(name="Ada Lovelace")
+    user = customer("Ada Lovelace")
 
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
@@ -32,7 +31,7 @@ def test_sign_in_with_password_lands_on_dashboard(page):
 
 
 def test_sign_in_with_an_emailed_code(page):
-    user = UserFactory(name="Grace Hopper")
+    user = customer("Grace Hopper")
 
     page.goto(reverse("account_login"))
     with page.expect_navigation():
@@ -51,7 +50,7 @@ def test_sign_in_with_an_emailed_code(page):
 
 
 def test_enrol_totp_then_sign_in_with_it(page):
-    user = UserFactory(name="Katherine Johnson")
+    user = customer("Katherine Johnson")
     sign_in(page, user.email, PASSWORD)
     _expect_dashboard(page, user)
 
@@ -89,7 +88,7 @@ def test_enrol_totp_then_sign_in_with_it(page):
 
 
 def test_language_switcher_translates_the_interface(page):
-    user = UserFactory(name="Alan Turing")
+    user = customer("Alan Turing")
     sign_in(page, user.email, PASSWORD)
     _expect_dashboard(page, user)
     expected_dashboard = {"pt-br": "Painel", "fr": "Tableau de bord", "de": "Übersicht"}
@@ -115,7 +114,7 @@ def test_language_switcher_translates_the_interface(page):
 
 
 def test_sign_out_from_the_user_menu(page, browser_context_factory):
-    user = UserFactory(name="Hedy Lamarr")
+    user = customer("Hedy Lamarr")
     sign_in(page, user.email, PASSWORD)
     _expect_dashboard(page, user)
     other_page = browser_context_factory().new_page()

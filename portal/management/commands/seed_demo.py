@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
 from contacts.demo import seed_organizations
+from invoices.demo import seed_invoices
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             seed_users()
             seed_organizations()
+            seed_invoices()
         if not quiet:
             self.stdout.write(self.style.SUCCESS(f"Demo sign-ins (password: {DEMO_PASSWORD}):"))
             for email, name, _language, is_staff in DEMO_USERS:
