@@ -9,7 +9,7 @@ portal's time zone; invoices by `issue_date`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -88,50 +88,35 @@ class Statement:
 
     @property
     def entries(self) -> list[StatementEntry]:
-        """Invoices and adjustments in date order, with the running balance."""
-        items: list[tuple[date, int, int, str, str, str, Decimal, Decimal]] = []
+        """Invoices and adjustments in date order (invoices first), with the running balance."""
+        moves: list[tuple[tuple[date, int, int], StatementEntry]] = []
         for invoice in self.invoices:
-            items.append(
-                (
-                    invoice.issue_date,
-                    0,
-                    invoice.pk,
-                    str(_("Invoice")),
-                    invoice.number,
-                    "",
-                    invoice.total,
-                    ZERO,
-                )
+            entry = StatementEntry(
+                date=invoice.issue_date,
+                label=str(_("Invoice")),
+                invoice_number=invoice.number,
+                reference="",
+                charge=invoice.total,
+                payment=ZERO,
+                balance=ZERO,
             )
+            moves.append(((entry.date, 0, invoice.pk), entry))
         for adjustment in self.adjustments:
-            charge = adjustment.amount if adjustment.kind == Kind.REFUND else ZERO
-            items.append(
-                (
-                    timezone.localtime(adjustment.created_at).date(),
-                    1,
-                    adjustment.pk,
-                    str(adjustment.get_kind_display()),
-                    adjustment.invoice.number,
-                    adjustment.reference,
-                    charge,
-                    adjustment.amount - charge,
-                )
+            refund = adjustment.kind == Kind.REFUND
+            entry = StatementEntry(
+                date=timezone.localtime(adjustment.created_at).date(),
+                label=str(adjustment.get_kind_display()),
+                invoice_number=adjustment.invoice.number,
+                reference=adjustment.reference,
+                charge=adjustment.amount if refund else ZERO,
+                payment=ZERO if refund else adjustment.amount,
+                balance=ZERO,
             )
-        balance = self.opening_balance
-        entries = []
-        for day, _order, _pk, label, number, reference, charge, payment in sorted(items):
-            balance += charge - payment
-            entries.append(
-                StatementEntry(
-                    date=day,
-                    label=label,
-                    invoice_number=number,
-                    reference=reference,
-                    charge=charge,
-                    payment=payment,
-                    balance=balance,
-                )
-            )
+            moves.append(((entry.date, 1, adjustment.pk), entry))
+        balance, entries = self.opening_balance, []
+        for _key, entry in sorted(moves, key=lambda move: move[0]):
+            balance += entry.charge - entry.payment
+            entries.append(replace(entry, balance=balance))
         return entries
 
 

@@ -348,5 +348,7 @@ LOGGING = {
         "portal.security": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
