@@ -72,6 +72,9 @@ class Contact(models.Model):
     )
     roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
     is_admin = models.BooleanField(_("administrator"), default=False)
+    notify_order_updates = models.BooleanField(
+        _("e-mail me when an order's status changes"), default=False
+    )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     # Removal keeps the row for the activity history; a re-invitation restores it.
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True)

@@ -109,6 +109,9 @@ class InvoiceLine(models.Model):
     order = models.ForeignKey(
         "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    subscription = models.ForeignKey(
+        "plans.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reference = models.CharField(_("reference"), max_length=100, blank=True)
 
     class Meta:

@@ -38,6 +38,7 @@ class LineData:
     period_start: date | None = None
     period_end: date | None = None
     reference: str = ""
+    subscription_id: int | None = None
 
 
 def _status_for(*, balance: Decimal, due_date: date, today: date) -> str:
@@ -84,6 +85,7 @@ def invoice_create(
                     currency,
                 ),
                 reference=line.reference,
+                subscription_id=line.subscription_id,
             )
             for position, line in enumerate(lines, start=1)
         )

@@ -1,11 +1,24 @@
 import uuid
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization
 from contacts.roles import Role
 from portal.access import OrganizationScopedQuerySet
+
+
+class OrderQuerySet(OrganizationScopedQuerySet):
+    def awaiting_payment(self):
+        return self.filter(payment_status=Order.PaymentStatus.AWAITING)
+
+    def in_progress(self):
+        return self.filter(status__in=Order.IN_PROGRESS)
 
 
 class Order(models.Model):
@@ -15,6 +28,23 @@ class Order(models.Model):
         ORDER = "order", _("Order")
         QUOTE = "quote", _("Quote")
 
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        BOOKED = "booked", _("Booked")
+        PROVISIONING = "provisioning", _("Provisioning")
+        DELIVERED = "delivered", _("Delivered")
+        COMPLETED = "completed", _("Completed")
+        ON_HOLD = "on_hold", _("On hold")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class PaymentStatus(models.TextChoices):
+        NOT_DUE = "not_due", _("Invoiced normally")
+        AWAITING = "awaiting", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+
+    IN_PROGRESS = [Status.SUBMITTED, Status.BOOKED, Status.PROVISIONING, Status.DELIVERED,
+                   Status.ON_HOLD]
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("number"), max_length=40, unique=True)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.ORDER)
@@ -23,15 +53,39 @@ class Order(models.Model):
     )
     order_date = models.DateField(_("order date"))
     currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED
+    )
+    subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=2,
+                                   default=Decimal("0.00"))
+    tax_total = models.DecimalField(_("tax"), max_digits=14, decimal_places=2,
+                                    default=Decimal("0.00"))
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2,
+                                default=Decimal("0.00"))
+    payment_status = models.CharField(
+        _("payment"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.NOT_DUE
+    )
+    # A support renewal quote renews this contract once paid.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="renewal_quotes",
+    )
     provisioned_at = models.DateTimeField(_("contacts provisioned"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-order_date", "-id"]
+        indexes = [
+            # The order list: one organization's orders by status, newest first.
+            models.Index(fields=["organization", "status", "-order_date"], name="order_org_status"),
+            # Payments due: orders and renewal quotes awaiting payment.
+            models.Index(fields=["organization"], name="order_awaiting_payment",
+                         condition=Q(payment_status="awaiting")),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -59,3 +113,48 @@ class OrderContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.email}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(_("line"))
+    product = models.CharField(_("product or service"), max_length=200)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2,
+                                   default=Decimal("0.00"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.product
+
+
+class OrderStatusEvent(models.Model):
+    """A dated step of the order's timeline, with who changed it and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(_("status"), max_length=20, choices=Order.Status.choices)
+    changed_at = models.DateTimeField(_("date"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # When the change e-mail to opted-in contacts was queued (never twice).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order status changes")
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.status}"

@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "contacts",
     "orders",
     "invoices",
+    "contracts",
+    "plans",
+    "rewards",
 ]
 
 MIDDLEWARE = [
