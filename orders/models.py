@@ -1,5 +1,4 @@
 import uuid
-
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,12 +12,28 @@ from contacts.roles import Role
 from portal.access import OrganizationScopedQuerySet
 
 
+# Contacts with one of these roles see every order of their organization; finance-only
+# contacts see just the orders awaiting payment (the ones they may have to pay).
+ALL_ORDERS_ROLES = frozenset({Role.TECHNICAL, Role.EXECUTIVE})
+
+
+def sees_only_awaiting_payment(contact) -> bool:
+    return not (contact.role_set & ALL_ORDERS_ROLES)
+
+
 class OrderQuerySet(OrganizationScopedQuerySet):
     def awaiting_payment(self):
         return self.filter(payment_status=Order.PaymentStatus.AWAITING)
 
     def in_progress(self):
         return self.filter(status__in=Order.IN_PROGRESS)
+
+    def visible_by_role(self, contact):
+        """visible_to(contact), narrowed to awaiting payment for finance-only contacts."""
+        queryset = self.visible_to(contact)
+        if contact is not None and sees_only_awaiting_payment(contact):
+            queryset = queryset.awaiting_payment()
+        return queryset
 
 
 class Order(models.Model):
@@ -44,6 +59,10 @@ class Order(models.Model):
 
     IN_PROGRESS = [Status.SUBMITTED, Status.BOOKED, Status.PROVISIONING, Status.DELIVERED,
                    Status.ON_HOLD]
+    # The normal path of an order, in order; on hold and cancelled step aside from it.
+    STEPS = [Status.SUBMITTED, Status.BOOKED, Status.PROVISIONING, Status.DELIVERED,
+             Status.COMPLETED]
+    FINAL = [Status.COMPLETED, Status.CANCELLED]
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("number"), max_length=40, unique=True)
@@ -95,6 +114,62 @@ class Order(models.Model):
         for contact in self.contacts.all():
             grouped.setdefault(contact.role, []).append(contact.email)
         return grouped
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def is_awaiting_payment(self) -> bool:
+        return self.payment_status == self.PaymentStatus.AWAITING
+
+    @property
+    def status_badge(self) -> str:
+        return status_badge(self.status)
+
+    def timeline(self) -> list[dict]:
+        """The step list: each normal step with its state (done, current, upcoming) and the
+        event that reached it; hold, resume and cancellation events follow the step they
+        interrupted. Reads the (prefetched) events only."""
+        reached: dict[str, OrderStatusEvent] = {}
+        asides: dict[int, list[OrderStatusEvent]] = {}
+        position = 0
+        for event in self.events.all():
+            if event.status in self.STEPS and event.status not in reached:
+                reached[event.status] = event
+            else:
+                asides.setdefault(position, []).append(event)
+            if event.status in self.STEPS:
+                position = self.STEPS.index(event.status)
+        if self.status in self.STEPS:
+            position = self.STEPS.index(self.status)
+        items = []
+        for index, step in enumerate(self.STEPS):
+            if index < position or self.status == self.Status.COMPLETED:
+                state = "done"
+            elif index == position:
+                state = "done" if self.status == self.Status.CANCELLED else "current"
+            else:
+                state = "upcoming"
+            items.append({"step": True, "status": step, "label": self.Status(step).label,
+                          "state": state, "event": reached.get(step)})
+            for event in asides.get(index, []):
+                # While on hold the interrupted step stays current; a cancellation ends the
+                # timeline, so it is the current point.
+                cancelled = event.status == self.Status.CANCELLED
+                items.append({"step": False, "status": event.status,
+                              "label": event.get_status_display(),
+                              "state": "current" if cancelled else "done", "event": event})
+        return items
+
+
+def status_badge(status: str) -> str:
+    """The badge class of a status: finished well, paused, stopped or under way."""
+    return {
+        Order.Status.COMPLETED: "badge-ok",
+        Order.Status.ON_HOLD: "badge-warn",
+        Order.Status.CANCELLED: "badge-bad",
+    }.get(status, "badge-info")
 
 
 class OrderContact(models.Model):
@@ -158,3 +233,7 @@ class OrderStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} → {self.status}"
+
+    @property
+    def status_badge(self) -> str:
+        return status_badge(self.status)

@@ -26,6 +26,8 @@ from tests.e2e.helpers import sign_in
 FINANCE = "finance@acme.example"
 COLLEAGUE = "colleague@acme.example"
 ACME = "ACME-001"
+# The link also names the line ("Dispute this charge 2") for screen readers.
+DISPUTE_LINK = re.compile(r"^Dispute this charge")
 
 
 @pytest.fixture
@@ -110,15 +112,15 @@ def test_overdue_invoice_pdf_dispute_and_email_the_list(demo, page, tmp_path):
 
     # Dispute a line that has no dispute yet.
     lines = page.locator("section[aria-labelledby='lines-heading'] tbody tr")
-    undisputed = lines.filter(
-        has=page.get_by_role("link", name=re.compile(r"^Dispute this charge"))
-    ).first
+    undisputed = lines.filter(has=page.get_by_role("link", name=DISPUTE_LINK)).first
     position = int(undisputed.locator("td").first.inner_text())
     line = InvoiceLine.objects.get(invoice__number=number, position=position)
     assert not Dispute.objects.filter(line=line).exists()
     with page.expect_navigation():
-        undisputed.get_by_role("link", name=re.compile(r"^Dispute this charge")).click()
-    expect(page).to_have_url(re.compile(rf"/invoices/{re.escape(number)}/lines/{position}/dispute/$"))
+        undisputed.get_by_role("link", name=DISPUTE_LINK).click()
+    expect(page).to_have_url(
+        re.compile(rf"/invoices/{re.escape(number)}/lines/{position}/dispute/$")
+    )
     expect(page.get_by_role("heading", level=1)).to_have_text("Dispute a charge")
 
     page.get_by_label("What is wrong?").select_option(label="Charged twice")
@@ -137,9 +139,7 @@ def test_overdue_invoice_pdf_dispute_and_email_the_list(demo, page, tmp_path):
     disputed_row = lines.nth(position - 1)
     expect(disputed_row.locator("td").first).to_have_text(str(position))
     expect(disputed_row.locator(".badge")).to_have_text("In dispute")
-    expect(disputed_row.get_by_role("link", name=re.compile(r"^Dispute this charge"))).to_have_count(
-        0
-    )
+    expect(disputed_row.get_by_role("link", name=DISPUTE_LINK)).to_have_count(0)
     dispute = Dispute.objects.get(line=line)
     assert dispute.reason == Dispute.Reason.DUPLICATE
     assert dispute.amount == line_total
