@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "contracts",
     "plans",
     "rewards",
+    "billing",
 ]
 
 MIDDLEWARE = [
