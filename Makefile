@@ -11,7 +11,10 @@ DEPLOY_ENV := DEBUG=false \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/customer_center \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	EMAIL_URL=smtp+tls://user:pass@smtp.example.com:587 \
-	DEFAULT_FROM_EMAIL=billing@example.com
+	DEFAULT_FROM_EMAIL=billing@example.com \
+	STRIPE_SECRET_KEY=sk_live_check_deploy_only \
+	STRIPE_PUBLISHABLE_KEY=pk_live_check_deploy_only \
+	STRIPE_WEBHOOK_SECRET=whsec_check_deploy_only
 
 .PHONY: run test lint format lock clean bench
 

@@ -3,11 +3,29 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.roles import Action, Module, Role, can_do, can_see
 from portal.access import OrganizationScopedQuerySet
+
+
+class AccountDeletionRefused(ProtectedError):
+    """Customer accounts are never deleted: rename them, or close them to end their services."""
+
+    def __init__(self, organizations=()):
+        super().__init__(
+            "Customer accounts are never deleted; close the account instead.", set(organizations)
+        )
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def delete(self):
+        raise AccountDeletionRefused()
+
+    delete.alters_data = True
+    delete.queryset_only = True
 
 
 class Organization(models.Model):
@@ -17,6 +35,12 @@ class Organization(models.Model):
         ACTIVE = "active", _("Active")
         INACTIVE = "inactive", _("Inactive")
         CLOSED = "closed", _("Closed")
+
+    class Rank(models.TextChoices):
+        PLATINUM = "platinum", _("Platinum")
+        GOLD = "gold", _("Gold")
+        SILVER = "silver", _("Silver")
+        BRONZE = "bronze", _("Bronze")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The seller's customer account number, as written on order documents.
@@ -29,7 +53,11 @@ class Organization(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
+    # The customer's importance to the seller: set at creation, changeable any time.
+    rank = models.CharField(_("rank"), max_length=10, choices=Rank.choices, default=Rank.BRONZE)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer organization")
@@ -38,6 +66,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def delete(self, *args, **kwargs):
+        raise AccountDeletionRefused([self])
+
+    delete.alters_data = True
 
     @property
     def is_closed(self) -> bool:

@@ -61,6 +61,10 @@ ACTION_ROLES: dict[Action, frozenset] = {
 NAVIGATION: list[tuple[Module, str]] = [
     (Module.DASHBOARD, "home"),
     (Module.INVOICES, "invoices:list"),
+    (Module.ORDERS, "orders:list"),
+    (Module.CONTRACTS, "contracts:list"),
+    (Module.PLANS, "plans:list"),
+    (Module.REWARDS, "rewards:list"),
     (Module.USERS, "contacts:users"),
     (Module.ACTIVITY, "contacts:activity"),
 ]

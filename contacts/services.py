@@ -132,6 +132,7 @@ def _token_hash(token: str) -> str:
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:
+    known = User.objects.filter(email__iexact=invitation.email).only("language").first()
     email_queue(
         template="invitation",
         to=[invitation.email],
@@ -142,7 +143,8 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
             "roles": invitation.role_labels(),
             "accept_url": settings.SITE_URL + reverse("contacts:invitation_accept", args=[token]),
         },
-        language=invitation.organization.language,
+        # A person we know reads it in their language; a newcomer in the organization's.
+        language=known.language if known else invitation.organization.language,
     )
 
 

@@ -14,12 +14,38 @@ EXPIRING_WITHIN = timedelta(days=90)
 
 
 class ContractQuerySet(OrganizationScopedQuerySet):
+    """The derived statuses as filters; `Contract.display_status` is the same rule per row."""
+
     def in_force(self):
         return self.filter(status=Contract.Status.ACTIVE)
 
     def expiring(self, today=None):
         today = today or timezone.localdate()
         return self.in_force().filter(end_date__gte=today, end_date__lte=today + EXPIRING_WITHIN)
+
+    def running(self, today=None):
+        """Active and ending after the 90-day window ("active" on the page)."""
+        today = today or timezone.localdate()
+        return self.in_force().filter(end_date__gt=today + EXPIRING_WITHIN)
+
+    def expired(self, today=None):
+        today = today or timezone.localdate()
+        return self.in_force().filter(end_date__lt=today)
+
+    def terminated(self):
+        return self.filter(status=Contract.Status.TERMINATED)
+
+    def with_display_status(self, status: str, today=None):
+        """Filter by a derived status key (active, expiring, expired, terminated)."""
+        if status == "active":
+            return self.running(today)
+        if status == "expiring":
+            return self.expiring(today)
+        if status == "expired":
+            return self.expired(today)
+        if status == "terminated":
+            return self.terminated()
+        return self.none()
 
 
 class Contract(models.Model):
@@ -32,6 +58,13 @@ class Contract(models.Model):
     class Status(models.TextChoices):
         # Stored: active or terminated. "Expiring" and "expired" derive from the end date.
         ACTIVE = "active", _("Active")
+        TERMINATED = "terminated", _("Terminated")
+
+    class DisplayStatus(models.TextChoices):
+        # What customers see: derived from the stored status and the end date.
+        ACTIVE = "active", _("Active")
+        EXPIRING = "expiring", _("Expiring")
+        EXPIRED = "expired", _("Expired")
         TERMINATED = "terminated", _("Terminated")
 
     number = models.CharField(_("number"), max_length=40, unique=True)
@@ -60,8 +93,9 @@ class Contract(models.Model):
         ordering = ["end_date", "id"]
         indexes = [
             # The renewal reminder job and the "expiring" filter: active contracts by end date.
-            models.Index(fields=["end_date"], name="contract_active_end",
-                         condition=Q(status="active")),
+            models.Index(
+                fields=["end_date"], name="contract_active_end", condition=Q(status="active")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -71,12 +105,24 @@ class Contract(models.Model):
         """active, expiring (within 90 days), expired or terminated."""
         today = today or timezone.localdate()
         if self.status == self.Status.TERMINATED:
-            return "terminated"
+            return self.DisplayStatus.TERMINATED
         if self.end_date < today:
-            return "expired"
+            return self.DisplayStatus.EXPIRED
         if self.end_date <= today + EXPIRING_WITHIN:
-            return "expiring"
-        return "active"
+            return self.DisplayStatus.EXPIRING
+        return self.DisplayStatus.ACTIVE
+
+    def get_display_status_display(self, today=None) -> str:
+        return self.DisplayStatus(self.display_status(today)).label
+
+    def days_left(self, today=None) -> int:
+        """Days until the end date (0 on the last day, negative once it has ended)."""
+        return (self.end_date - (today or timezone.localdate())).days
+
+
+class ContractRequestQuerySet(OrganizationScopedQuerySet):
+    def open(self):
+        return self.filter(status__in=ContractRequest.OPEN)
 
 
 class ContractRequest(models.Model):
@@ -92,6 +138,8 @@ class ContractRequest(models.Model):
         COMPLETED = "completed", _("Completed")
         DECLINED = "declined", _("Declined")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    OPEN = [Status.SUBMITTED, Status.IN_PROGRESS]
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
@@ -110,7 +158,7 @@ class ContractRequest(models.Model):
     staff_note = models.TextField(_("reply"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects = ContractRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contract request")
@@ -127,6 +175,10 @@ class ContractRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract} {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
 
 
 class ContractReminder(models.Model):

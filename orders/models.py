@@ -11,7 +11,6 @@ from contacts.models import Organization
 from contacts.roles import Role
 from portal.access import OrganizationScopedQuerySet
 
-
 # Contacts with one of these roles see every order of their organization; finance-only
 # contacts see just the orders awaiting payment (the ones they may have to pay).
 ALL_ORDERS_ROLES = frozenset({Role.TECHNICAL, Role.EXECUTIVE})
@@ -57,11 +56,21 @@ class Order(models.Model):
         AWAITING = "awaiting", _("Awaiting payment")
         PAID = "paid", _("Paid")
 
-    IN_PROGRESS = [Status.SUBMITTED, Status.BOOKED, Status.PROVISIONING, Status.DELIVERED,
-                   Status.ON_HOLD]
+    IN_PROGRESS = [
+        Status.SUBMITTED,
+        Status.BOOKED,
+        Status.PROVISIONING,
+        Status.DELIVERED,
+        Status.ON_HOLD,
+    ]
     # The normal path of an order, in order; on hold and cancelled step aside from it.
-    STEPS = [Status.SUBMITTED, Status.BOOKED, Status.PROVISIONING, Status.DELIVERED,
-             Status.COMPLETED]
+    STEPS = [
+        Status.SUBMITTED,
+        Status.BOOKED,
+        Status.PROVISIONING,
+        Status.DELIVERED,
+        Status.COMPLETED,
+    ]
     FINAL = [Status.COMPLETED, Status.CANCELLED]
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -75,18 +84,24 @@ class Order(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED
     )
-    subtotal = models.DecimalField(_("subtotal"), max_digits=14, decimal_places=2,
-                                   default=Decimal("0.00"))
-    tax_total = models.DecimalField(_("tax"), max_digits=14, decimal_places=2,
-                                    default=Decimal("0.00"))
-    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2,
-                                default=Decimal("0.00"))
+    subtotal = models.DecimalField(
+        _("subtotal"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
+    tax_total = models.DecimalField(
+        _("tax"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
+    total = models.DecimalField(
+        _("total"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
     payment_status = models.CharField(
         _("payment"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.NOT_DUE
     )
     # A support renewal quote renews this contract once paid.
     contract = models.ForeignKey(
-        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="renewal_quotes",
     )
     provisioned_at = models.DateTimeField(_("contacts provisioned"), null=True, blank=True)
@@ -102,8 +117,11 @@ class Order(models.Model):
             # The order list: one organization's orders by status, newest first.
             models.Index(fields=["organization", "status", "-order_date"], name="order_org_status"),
             # Payments due: orders and renewal quotes awaiting payment.
-            models.Index(fields=["organization"], name="order_awaiting_payment",
-                         condition=Q(payment_status="awaiting")),
+            models.Index(
+                fields=["organization"],
+                name="order_awaiting_payment",
+                condition=Q(payment_status="awaiting"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,15 +169,28 @@ class Order(models.Model):
                 state = "done" if self.status == self.Status.CANCELLED else "current"
             else:
                 state = "upcoming"
-            items.append({"step": True, "status": step, "label": self.Status(step).label,
-                          "state": state, "event": reached.get(step)})
+            items.append(
+                {
+                    "step": True,
+                    "status": step,
+                    "label": self.Status(step).label,
+                    "state": state,
+                    "event": reached.get(step),
+                }
+            )
             for event in asides.get(index, []):
                 # While on hold the interrupted step stays current; a cancellation ends the
                 # timeline, so it is the current point.
                 cancelled = event.status == self.Status.CANCELLED
-                items.append({"step": False, "status": event.status,
-                              "label": event.get_status_display(),
-                              "state": "current" if cancelled else "done", "event": event})
+                items.append(
+                    {
+                        "step": False,
+                        "status": event.status,
+                        "label": event.get_status_display(),
+                        "state": "current" if cancelled else "done",
+                        "event": event,
+                    }
+                )
         return items
 
 
@@ -196,8 +227,9 @@ class OrderLine(models.Model):
     product = models.CharField(_("product or service"), max_length=200)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
-    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2,
-                                   default=Decimal("0.00"))
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
 
     class Meta:
@@ -219,7 +251,10 @@ class OrderStatusEvent(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Order.Status.choices)
     changed_at = models.DateTimeField(_("date"), default=timezone.now)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)

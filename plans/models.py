@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import models
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization
@@ -50,15 +51,19 @@ class Subscription(models.Model):
         Organization, on_delete=models.PROTECT, related_name="subscriptions"
     )
     contract = models.ForeignKey(
-        "contracts.Contract", on_delete=models.PROTECT, related_name="subscriptions",
-        null=True, blank=True,
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        null=True,
+        blank=True,
     )
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
     currency = models.CharField(_("currency"), max_length=3)
-    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2,
-                                   default=Decimal("0.00"))
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
     frequency = models.CharField(_("billing frequency"), max_length=10, choices=Frequency.choices)
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"), null=True, blank=True)
@@ -79,3 +84,8 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} × {self.quantity}"
+
+    @property
+    def quantity_display(self) -> str:
+        """5.000 → "5", 2.500 → "2.5" ("2,5" in German): the digits the quantity needs."""
+        return formats.number_format(self.quantity.normalize(), use_l10n=True, force_grouping=True)

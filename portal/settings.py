@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "plans",
     "rewards",
     "billing",
+    "customers",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "customers.access.StaffMfaAdminMiddleware",
     "portal.middleware.NoStoreMiddleware",
 ]
 
@@ -164,7 +166,7 @@ else:
     }
 
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -188,6 +190,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoices.tasks.invoices_recalculate_overdue_task",
         "schedule": crontab(minute=5),
     },
+    "contracts-send-end-reminders": {
+        "task": "contracts.tasks.contracts_send_end_reminders_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "subscriptions-invoice-due": {
+        "task": "plans.tasks.subscriptions_invoice_due_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "rewards-expire": {
+        "task": "rewards.tasks.rewards_expire_task",
+        "schedule": crontab(minute=20),
+    },
+    "rewards-earn-pending": {
+        "task": "rewards.tasks.rewards_earn_pending_task",
+        "schedule": crontab(minute=40),
+    },
     "invoices-notify-overdue": {
         # Also sweeps transitions whose e-mail could not be queued (e.g. broker outage).
         "task": "invoices.tasks.invoices_notify_overdue_task",
@@ -207,6 +225,34 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 MAIL_DIR = DATA_DIR / "mail"
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+# Where staff requests from customers go (e.g. a tax ID change); defaults to SERVER_EMAIL.
+STAFF_NOTIFICATIONS_EMAIL = env.str("STAFF_NOTIFICATIONS_EMAIL", default="") or SERVER_EMAIL
+
+# --- Stripe (only billing/stripe_client.py reads these) --------------------------------------
+# Production: the real API with live keys; all three secrets are required when DEBUG is off.
+# Development and tests without STRIPE_SECRET_KEY: the localstripe emulator, started by
+# `make run` (portal/devstripe.py) or the test fixture, which export STRIPE_EMULATOR_URL
+# (http://127.0.0.1:<port>); the dev keys below are what the emulator accepts.
+STRIPE_SECRET_KEY = required("STRIPE_SECRET_KEY", default="sk_test_local_emulator")
+STRIPE_PUBLISHABLE_KEY = required("STRIPE_PUBLISHABLE_KEY", default="pk_test_local_emulator")
+STRIPE_WEBHOOK_SECRET = required("STRIPE_WEBHOOK_SECRET", default="whsec_local_emulator")
+_STRIPE_EMULATED = DEBUG and not env.str("STRIPE_SECRET_KEY", default="")
+# "" means the real Stripe API. Emulated without a running emulator: localstripe's default
+# port, which fails fast (connection refused) instead of reaching the real Stripe.
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE",
+    default=(env.str("STRIPE_EMULATOR_URL", default="") or "http://127.0.0.1:8420")
+    if _STRIPE_EMULATED
+    else "",
+).rstrip("/")
+STRIPE_JS_URL = env.str(
+    "STRIPE_JS_URL",
+    default=f"{STRIPE_API_BASE}/js.stripe.com/v3/"
+    if STRIPE_API_BASE
+    else "https://js.stripe.com/v3/",
+)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)  # Seconds per request.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 # --- Authentication: django-allauth, e-mail is the identity ----------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -354,5 +400,6 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # The library logs every request at INFO.
     },
 }

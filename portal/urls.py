@@ -18,6 +18,8 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("plans/", include("plans.urls")),
     path("rewards/", include("rewards.urls")),
+    path("billing/", include("billing.urls")),
+    path("staff/", include("customers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("_dev/mail/", views.dev_mail_list, name="dev_mail_list"),

@@ -1,4 +1,5 @@
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 
@@ -12,6 +13,13 @@ from tests.accounts.factories import UserFactory
 from tests.contacts.factories import ContactFactory, OrganizationFactory
 
 PASSWORD = "a-long-enough-test-password"
+
+
+def pytest_configure(config):
+    """Parallel workers share Redis: give each its own cache key prefix."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    cache_settings = settings.CACHES["default"]
+    cache_settings["KEY_PREFIX"] = f"{cache_settings.get('KEY_PREFIX') or 'cc'}-test-{worker}"
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +53,16 @@ def _clear_portal_cache() -> None:
         # Without database access in this test there is nothing cached there either.
         with contextlib.suppress(Exception):
             cache.clear()
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's admin, with the authenticator app staff need to reach the admin."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    admin = django_user_model.objects.create_superuser("admin@example.com", PASSWORD)
+    TOTP.activate(admin, "JBSWY3DPEHPK3PXP")
+    return admin
 
 
 @pytest.fixture

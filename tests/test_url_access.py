@@ -63,10 +63,14 @@ def _samples(tenants) -> dict[str, str]:
         sent_at=timezone.now(),
         expires_at=timezone.now() + timedelta(days=7),
     )
+    from tests.contracts.factories import url_samples as contract_samples
     from tests.invoices.factories import make_invoice
+    from tests.orders.factories import make_order
 
     invoice = make_invoice(tenants.org_a)
     return {
+        "order_number": make_order(tenants.org_a).number,
+        **contract_samples(tenants),
         "number": invoice.number,
         "position": "1",
         "contact_id": str(tenants.bob.public_id),

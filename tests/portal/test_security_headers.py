@@ -16,6 +16,9 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.com:587",
     "DEFAULT_FROM_EMAIL": "billing@example.com",
+    "STRIPE_SECRET_KEY": "sk_live_test_only",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_test_only",
+    "STRIPE_WEBHOOK_SECRET": "whsec_test_only",
 }
 
 
@@ -69,7 +72,8 @@ def test_malformed_or_missing_settings_fail_at_start(variable, value):
 
 
 def test_production_requires_each_secret():
-    for name in ["SECRET_KEY", "DATABASE_URL", "EMAIL_URL", "ALLOWED_HOSTS", "REDIS_URL"]:
+    for name in ["SECRET_KEY", "DATABASE_URL", "EMAIL_URL", "ALLOWED_HOSTS", "REDIS_URL",
+                 "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]:
         environment = {k: v for k, v in PRODUCTION_ENV.items() if k != name}
         result = subprocess.run(
             [sys.executable, "-c", "import django; django.setup()"],

@@ -28,9 +28,12 @@ class Command(BaseCommand):
             raise CommandError("Nothing was imported:\n" + "\n".join(exc.errors)) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {len(result.created)} order(s); {len(result.unchanged)} already known."
+                f"Imported {len(result.created)} order(s); {len(result.status_changed)} status "
+                f"change(s); {len(result.unchanged)} already known."
             )
         )
+        for number in result.status_changed:
+            self.stdout.write(f"  {number}: status changed")
         for provision in result.provisioned:
             for email in provision.created_contacts:
                 self.stdout.write(f"  {provision.organization}: added {email}")

@@ -1,10 +1,20 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
-from contacts.demo import seed_organizations
-from invoices.demo import seed_invoices
+from accounts.demo import DEMO_PASSWORD, DEMO_USERS
+
+# In dependency order; every step is idempotent, so re-running changes nothing.
+SEEDERS = [
+    "accounts.demo.seed_users",
+    "contacts.demo.seed_organizations",
+    "orders.demo.seed_orders",
+    "contracts.demo.seed_contracts",
+    "plans.demo.seed_plans",
+    "invoices.demo.seed_invoices",
+    "rewards.demo.seed_rewards",
+]
 
 
 class Command(BaseCommand):
@@ -17,9 +27,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo refuses to run with DEBUG off.")
         with transaction.atomic():
-            seed_users()
-            seed_organizations()
-            seed_invoices()
+            for seeder in SEEDERS:
+                import_string(seeder)()
         if not quiet:
             self.stdout.write(self.style.SUCCESS(f"Demo sign-ins (password: {DEMO_PASSWORD}):"))
             for email, name, _language, is_staff in DEMO_USERS:
