@@ -41,6 +41,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Benchmarks print figures, they assert nothing; they need a local PostgreSQL and
+# DATABASE_URL naming the throwaway cc_bench database (bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench.invoices $(BENCH_ARGS)
+
 # Re-resolve the pinned versions from pyproject.toml's ranges.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

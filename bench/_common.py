@@ -216,10 +216,11 @@ def machine_info() -> dict[str, Any]:
         cursor.execute("SHOW server_version")
         server_version = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
+            "SELECT name, current_setting(name) FROM pg_settings "
+            "WHERE name = ANY(%s) ORDER BY name",
             [["shared_buffers", "work_mem", "jit", "synchronous_commit", "max_wal_size"]],
         )
-        pg_settings = {name: f"{value}{'×' + unit if unit else ''}" for name, value, unit in cursor}
+        pg_settings = dict(cursor.fetchall())
     import django
     import weasyprint
 
@@ -260,11 +261,14 @@ def _memory_gb() -> float | None:
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("{:<%d}" % width for width in widths)
-    log(line.format(*header))
-    log("  ".join("-" * width for width in widths))
+
+    def line(cells: list) -> str:
+        return "  ".join(f"{cell!s:<{width}}" for cell, width in zip(cells, widths, strict=True))
+
+    log(line(header))
+    log(line(["-" * width for width in widths]))
     for row in rows:
-        log(line.format(*[str(cell) for cell in row]))
+        log(line(row))
 
 
 def write_json(name: str, payload: dict) -> Path:

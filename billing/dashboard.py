@@ -1,7 +1,8 @@
-"""The billing card on the dashboard: cards expiring soon (this side) — the payments side adds
-the amount due now and the next automatic payment into the same dict/template blocks."""
+"""The billing card on the dashboard: amount due now, next automatic payment, failed charges
+and cards expiring soon."""
 
 from billing.models import PaymentMethod
+from billing.payments import dashboard_figures
 from billing.profiles import expiring_soon_count
 from contacts.models import Contact
 from contacts.roles import Module
@@ -20,4 +21,5 @@ def dashboard_card(contact: Contact) -> dict:
         "template": "billing/card.html",
         "cards_expiring": expiring_soon_count(organization_id=contact.organization_id),
         "default_method": default,
+        **dashboard_figures(contact),
     }

@@ -99,7 +99,7 @@ class PaymentQuerySet(OrganizationScopedQuerySet):
 class Payment(models.Model):
     """A payment attempt, recorded BEFORE Stripe is called, keyed by our own idempotency key.
 
-    Its status only moves forward (see billing.services.PAYMENT_TRANSITIONS).
+    Its status only moves forward (see billing.payments.PAYMENT_TRANSITIONS).
     """
 
     class Status(models.TextChoices):
@@ -137,7 +137,10 @@ class Payment(models.Model):
         _("refunded"), max_digits=14, decimal_places=2, default=ZERO
     )
     paid_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(_("date"), default=timezone.now)
@@ -167,11 +170,17 @@ class PaymentAllocation(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     invoice = models.ForeignKey(
-        "invoices.Invoice", on_delete=models.PROTECT, null=True, blank=True,
+        "invoices.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="payment_allocations",
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True,
+        "orders.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="payment_allocations",
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)

@@ -40,7 +40,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -391,8 +391,15 @@ def payment_start(
     Raises PaymentError (refused, declined, Stripe unavailable — `.payment` set when a payment
     row exists)."""
     organization = contact.organization
-    if not contact.can_do(Action.PAY) or not organization.allows_changes:
+    if not contact.can_do(Action.PAY):
         raise PaymentError(_("Your role in this organization does not allow payments."))
+    if orders and not organization.allows_purchases:
+        raise PaymentError(
+            _(
+                "This account is not active: open invoices stay payable, "
+                "but orders and renewals can't be paid."
+            )
+        )
     if not form_token or len(form_token) > 64:
         raise PaymentError(_("The payment form has expired. Please start again."))
     invoices = list(invoices or [])
@@ -863,8 +870,17 @@ def payment_receipt_send(*, payment_id: int) -> int:
         ).update(receipt_sent_at=timezone.now())
         if not claimed:
             return 0
-        payment = Payment.objects.select_related("organization", "paid_by", "payment_method").get(
-            pk=payment_id
+        payment = (
+            Payment.objects.select_related("organization", "paid_by", "payment_method")
+            .prefetch_related(
+                Prefetch(
+                    "allocations",
+                    queryset=PaymentAllocation.objects.select_related("invoice", "order").order_by(
+                        "pk"
+                    ),
+                )
+            )
+            .get(pk=payment_id)
         )
         recipients = {}
         if payment.paid_by is not None:
@@ -1097,6 +1113,15 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
             )
         elif payment.status in IN_PROGRESS and payment.created_at < timezone.now() - STALE_AFTER:
             payment_apply_intent(payment=payment, intent=intent)
+    # Unfinished payments nobody completed (closed tab, abandoned 3-D Secure): cancelled at
+    # Stripe and here, so they no longer block their invoices (a success found is applied).
+    for payment in Payment.objects.filter(
+        status__in=IN_PROGRESS, created_at__lt=timezone.now() - STALE_AFTER
+    ).order_by("pk")[:500]:
+        try:
+            payment_abandon(payment=payment)
+        except stripe_client.StripeClientError as error:
+            logger.warning("Could not close stale payment %s: %s", payment.public_id, error)
     missing = (
         Payment.objects.filter(status=S.SUCCEEDED, created_at__gte=since)
         .exclude(pk__in=seen)

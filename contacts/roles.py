@@ -61,6 +61,7 @@ ACTION_ROLES: dict[Action, frozenset] = {
 NAVIGATION: list[tuple[Module, str]] = [
     (Module.DASHBOARD, "home"),
     (Module.INVOICES, "invoices:list"),
+    (Module.BILLING, "billing:overview"),
     (Module.ORDERS, "orders:list"),
     (Module.CONTRACTS, "contracts:list"),
     (Module.PLANS, "plans:list"),

@@ -12,6 +12,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from accounts.views import safe_next
+from contacts.casework import recent_contacts_for_organization
 from contacts.models import Contact, Organization
 from customers import services
 from customers.access import StaffRequiredMixin, staff_required
@@ -121,7 +122,7 @@ def _customer_360(request, organization: Organization) -> dict:
         "balances": balances,
         "disputes": disputes,
         # The customer contact log is built separately; this section reads from it later.
-        "recent_contacts": [],
+        "recent_contacts": recent_contacts_for_organization(organization),
         "scheduled": scheduled,
         "service_table": service_table,
         "audit": audit,

@@ -22,5 +22,9 @@ def dashboard_card(contact: Contact) -> dict:
         bucket["totals"][row["currency"]] = row["balance"]
         if bucket is open_ and (open_["next_due"] is None or row["next_due"] < open_["next_due"]):
             open_["next_due"] = row["next_due"]
-    return {"module": Module.INVOICES, "template": "invoices/card.html",
-            "overdue": overdue, "open": open_}
+    return {
+        "module": Module.INVOICES,
+        "template": "invoices/card.html",
+        "overdue": overdue,
+        "open": open_,
+    }

@@ -71,7 +71,21 @@ class Invoice(models.Model):
             models.Index(
                 fields=["organization", "status", "-issue_date", "-id"], name="invoice_org_status"
             ),
-            # The overdue job: unpaid invoices by due date.
+            # The "All" tab: one organization's invoices, newest first.
+            models.Index(fields=["organization", "-issue_date", "-id"], name="invoice_org_issued"),
+            # The status tabs' counts and totals, answered from the index alone.
+            models.Index(
+                fields=["organization", "status", "currency"],
+                include=["total", "balance"],
+                name="invoice_org_summary",
+            ),
+            # The overdue job, Open → Overdue: open invoices with a balance, by due date.
+            models.Index(
+                fields=["due_date", "id"],
+                name="invoice_open_due",
+                condition=Q(status="open", balance__gt=0),
+            ),
+            # The overdue job, Overdue → Open, and the dashboard's next due date.
             models.Index(
                 fields=["due_date", "id"],
                 name="invoice_unpaid_due",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
 
 from invoices.models import ZERO, Invoice
@@ -108,12 +110,22 @@ class StaticFilesFetcher(URLFetcher):
         )
 
 
+_fonts = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread: our fonts are loaded once, not per document."""
+    if not hasattr(_fonts, "config"):
+        _fonts.config = FontConfiguration()
+    return _fonts.config
+
+
 def render_pdf(html: str) -> bytes:
     """Render an HTML document to PDF bytes; only static files may be loaded."""
     document = HTML(
         string=html, base_url=static_root().as_uri() + "/", url_fetcher=StaticFilesFetcher()
     )
-    return document.write_pdf()
+    return document.write_pdf(font_config=_font_config())
 
 
 # --- Documents -------------------------------------------------------------------------------

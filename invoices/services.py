@@ -192,22 +192,32 @@ def invoice_apply_adjustment(
 
 _FLIP_SQL = """
 WITH batch AS (
-    SELECT id FROM {invoice}
+    SELECT id, due_date FROM {invoice}
     WHERE status = %(from_status)s AND balance > 0 AND due_date {comparison} %(today)s
-    ORDER BY id
+      AND (due_date, id) > (%(after_due)s, %(after_id)s)
+    ORDER BY due_date, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ), flipped AS (
     UPDATE {invoice} AS i SET status = %(to_status)s
-    FROM batch WHERE i.id = batch.id AND i.status = %(from_status)s
+    WHERE i.id = ANY(ARRAY(SELECT id FROM batch)) AND i.status = %(from_status)s
     RETURNING i.id
+), logged AS (
+    INSERT INTO {history} (invoice_id, from_status, to_status, reason, changed_at)
+    SELECT id, %(from_status)s, %(to_status)s, %(reason)s, %(now)s FROM flipped
+    RETURNING 1
 )
-INSERT INTO {history} (invoice_id, from_status, to_status, reason, changed_at)
-SELECT id, %(from_status)s, %(to_status)s, %(reason)s, %(now)s FROM flipped
+SELECT (SELECT count(*) FROM logged), (SELECT count(*) FROM batch), due_date, id
+FROM batch ORDER BY due_date DESC, id DESC LIMIT 1
 """
+# Keyset start: before any real (due_date, id).
+_FIRST_KEY = (date(1, 1, 1), 0)
 
 
-def _flip_batch(*, from_status, to_status, comparison, reason, today, limit) -> int:
+def _flip_batch(
+    *, from_status, to_status, comparison, reason, today, limit, after
+) -> tuple[int, int, tuple | None]:
+    """One batch: (flipped, selected, last key). Each batch reads only its own slice."""
     sql = _FLIP_SQL.format(
         invoice=Invoice._meta.db_table,
         history=InvoiceStatusChange._meta.db_table,
@@ -223,9 +233,15 @@ def _flip_batch(*, from_status, to_status, comparison, reason, today, limit) -> 
                 "limit": limit,
                 "reason": reason,
                 "now": timezone.now(),
+                "after_due": after[0],
+                "after_id": after[1],
             },
         )
-        return cursor.rowcount
+        row = cursor.fetchone()
+    if row is None:
+        return 0, 0, None
+    flipped, selected, last_due, last_id = row
+    return flipped, selected, (last_due, last_id)
 
 
 def invoices_recalculate_overdue(
@@ -233,8 +249,9 @@ def invoices_recalculate_overdue(
 ) -> dict[str, int]:
     """Open → Overdue past the due date, Overdue → Open if it moved; set-based, batched.
 
-    Concurrent runs skip each other's locked rows, and the status guard makes a second
-    run find nothing: each transition is written (and later e-mailed) exactly once.
+    Batches walk the due-date index by key, so each reads only its own slice. Concurrent
+    runs skip each other's locked rows, and the status guard makes a second run find
+    nothing: each transition is written (and later e-mailed) exactly once.
     """
     today = today or timezone.localdate()
     counts = {"overdue": 0, "reopened": 0}
@@ -254,20 +271,21 @@ def invoices_recalculate_overdue(
             InvoiceStatusChange.Reason.DUE_DATE_MOVED,
         ),
     ):
-        batches = 0
+        batches, after = 0, _FIRST_KEY
         while max_batches is None or batches < max_batches:
-            flipped = _flip_batch(
+            flipped, selected, after = _flip_batch(
                 from_status=from_status,
                 to_status=to_status,
                 comparison=comparison,
                 reason=reason,
                 today=today,
                 limit=batch_size,
+                after=after,
             )
             counts[key] += flipped
             batches += 1
-            if flipped < batch_size:
-                break
+            if selected < batch_size:
+                break  # Rows locked by a concurrent run are left for the next run.
     return counts
 
 
@@ -342,6 +360,10 @@ def dispute_open(
         target=invoice.number,
         data={"line": line.position, "amount": str(amount)},
     )
+    from contacts.tasks import dispute_to_case_later
+
+    # Staff follow disputes up as cases in the customer contact log.
+    transaction.on_commit(lambda: dispute_to_case_later(dispute.pk))
     return dispute
 
 

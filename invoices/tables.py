@@ -36,7 +36,7 @@ class InvoiceTable(PortalTable):
     class Meta(PortalTable.Meta):
         model = Invoice
         fields = ["select", "number", "issue_date", "due_date", "status", "total", "balance"]
-        order_by = ["-issue_date"]
+        order_by = ["-issue_date", "-number"]  # A stable order when dates repeat.
         empty_text = _("No invoices match these filters.")
         row_attrs = {"class": lambda record: "row-flagged" if record.is_overdue else ""}
 

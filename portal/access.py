@@ -59,6 +59,10 @@ class CurrentContactMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        from customers.impersonation import apply_viewing_as  # Staff "view as customer".
+
+        if request.user.is_authenticated and apply_viewing_as(request):
+            return self.get_response(request)
         contacts = _contacts_of(request.user) if request.user.is_authenticated else []
         chosen = request.session.get(SESSION_ORGANIZATION) if contacts else None
         current = next(

@@ -9,6 +9,7 @@ from contacts.roles import Module
 # aggregate queries, so the dashboard's query count doesn't grow with the data.
 CARD_BUILDERS = {
     Module.INVOICES: "invoices.dashboard.dashboard_card",
+    Module.BILLING: "billing.dashboard.dashboard_card",
     Module.ORDERS: "orders.dashboard.dashboard_card",
     Module.CONTRACTS: "contracts.dashboard.dashboard_card",
     Module.PLANS: "plans.dashboard.dashboard_card",

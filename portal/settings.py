@@ -206,6 +206,35 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.rewards_earn_pending_task",
         "schedule": crontab(minute=40),
     },
+    "customers-scheduled-actions-run": {
+        "task": "customers.tasks.scheduled_actions_run_task",
+        "schedule": crontab(minute=10),
+    },
+    "payments-autopay": {
+        "task": "billing.tasks.payments_autopay_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "payments-reconcile": {
+        "task": "billing.tasks.payments_reconcile_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "payments-send-pending-receipts": {
+        "task": "billing.tasks.payments_send_pending_receipts_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "payment-methods-remind-expiring": {
+        "task": "billing.tasks.payment_methods_remind_expiring_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "contacts-reminders-raise": {
+        "task": "contacts.tasks.contact_reminders_raise_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    "contacts-disputes-to-cases": {
+        # Opens the cases of disputes whose on-commit hook could not reach the broker.
+        "task": "contacts.tasks.disputes_to_cases_task",
+        "schedule": crontab(minute=50),
+    },
     "invoices-notify-overdue": {
         # Also sweeps transitions whose e-mail could not be queued (e.g. broker outage).
         "task": "invoices.tasks.invoices_notify_overdue_task",

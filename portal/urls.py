@@ -19,6 +19,7 @@ urlpatterns = [
     path("plans/", include("plans.urls")),
     path("rewards/", include("rewards.urls")),
     path("billing/", include("billing.urls")),
+    path("staff/contact-log/", include("contacts.staff_urls")),
     path("staff/", include("customers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -9,6 +9,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,7 +32,8 @@ SESSION_PAY_SETUP_INTENTS = "billing_pay_setup_intents"
 
 
 def _can_pay(request) -> bool:
-    return request.contact.can_do(Action.PAY) and request.organization.allows_changes
+    # Open invoices stay payable on inactive and closed accounts (orders don't: see services).
+    return request.contact.can_do(Action.PAY)
 
 
 def _allocations():
@@ -58,9 +60,12 @@ def _due_context(request, form: PayForm | None = None) -> dict:
     params = request.POST if form is not None and form.is_bound else request.GET
     chosen = _preselection(params)
     in_progress = {}
+    # Unfinished payments block their invoices, unless stale (abandoned card form): a new
+    # submission releases those.
     for allocation in PaymentAllocation.objects.filter(
         payment__organization_id=contact.organization_id,
         payment__status__in=payments.IN_PROGRESS,
+        payment__created_at__gte=timezone.now() - payments.STALE_AFTER,
     ).select_related("payment"):
         in_progress[("invoice", allocation.invoice_id)] = allocation.payment
         in_progress[("order", allocation.order_id)] = allocation.payment
@@ -155,7 +160,7 @@ def payments_due(request):
 @module_view(Module.BILLING)
 @require_POST
 def pay_start(request):
-    contact = check_action(request, Action.PAY)
+    contact = check_action(request, Action.PAY, changes=False)
     form = PayForm(request.POST, contact=contact)
     if not form.is_valid():
         return render(request, "billing/pay_due.html", _due_context(request, form))
@@ -291,7 +296,7 @@ def pay_status(request, payment_id):
     payment = _payment_for(request, payment_id)
     if request.method != "POST":
         return JsonResponse(_status_payload(request, payment))
-    contact = check_action(request, Action.PAY)
+    contact = check_action(request, Action.PAY, changes=False)
     action = request.POST.get("action", "sync")
     message = ""
     try:

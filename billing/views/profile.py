@@ -13,7 +13,6 @@ from billing.payments import payments_due_summary
 from contacts.roles import Action, Module
 from portal.access import check_action, module_view
 
-
 COUNTRY_NAMES = dict(COUNTRIES)
 
 

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contacts.roles import Module
+from contacts.roles import Action, Module
 from invoices import services
 from invoices.forms import EmailInvoicesForm
 from invoices.models import Dispute, Invoice, InvoiceLine
@@ -37,6 +37,8 @@ def invoice_detail(request, number):
         "disputed_total": sum((d.amount for d in disputes if d.is_unresolved), start=0),
         "email_form": EmailInvoicesForm(),
         "can_dispute": invoice.organization.allows_changes,
+        # Open invoices stay payable even on a closed account.
+        "can_pay": request.contact.can_do(Action.PAY),
     }
     return render(request, "invoices/invoice_detail.html", context)
 

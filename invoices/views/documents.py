@@ -62,6 +62,9 @@ def invoices_bulk(request):
     back = safe_next(request, reverse("invoices:list"))
     action = request.POST.get("action")
     numbers = set(request.POST.getlist("numbers"))
+    if action == "pay":
+        query = urlencode(sorted(("invoice", number) for number in numbers))
+        return redirect(f"{reverse('billing:due')}?{query}")
     if action not in BULK_FORMATS:
         messages.error(request, _("Choose what to do with the selected invoices."))
         return redirect(back)

@@ -34,7 +34,7 @@ def status_summary(queryset) -> dict[str, dict]:
         queryset.order_by()
         .values("status", "currency")
         .annotate(
-            count=Count("id"),
+            count=Count("*"),
             balance=Sum("balance", default=ZERO),
             total=Sum("total", default=ZERO),
         )

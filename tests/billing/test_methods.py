@@ -20,7 +20,7 @@ from tests.conftest import sign_in
 from tests.contacts.factories import ContactFactory
 from tests.query_budget import assert_flat_query_count
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ def test_seed_payments_is_idempotent_and_shows_the_failed_charge(settings):
     assert failed.organization.account_number == "ACME-001"
     assert failed.payment.failure_code == "expired_card"
     assert "expired" in failed.reason
-    currencies = set(
-        Payment.objects.filter(status="succeeded").values_list("currency", flat=True)
-    )
+    currencies = set(Payment.objects.filter(status="succeeded").values_list("currency", flat=True))
     assert currencies == {"USD", "EUR"}
     client = sign_in(Client(), User.objects.get(email="finance@acme.example"))
     page = client.get(reverse("billing:due")).content.decode()

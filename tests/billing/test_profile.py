@@ -14,7 +14,7 @@ from tests.contacts.factories import ContactFactory
 from tests.invoices.factories import make_invoice
 from tests.query_budget import assert_flat_query_count
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.billing.urls")]
+pytestmark = pytest.mark.django_db
 
 VALID = {
     "contact_name": "Dana Payer",

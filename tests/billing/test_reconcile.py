@@ -92,3 +92,30 @@ def test_matching_payments_are_not_reported(tenants, stripe):
     report = payments.payments_reconcile(since=_since())
     assert report.fixed == report.mismatches == []
     assert not OutboundEmail.objects.filter(template="payment_staff_report").exists()
+
+
+def test_abandoned_payments_are_cancelled_and_free_their_invoices(tenants, stripe, client):
+    from django.urls import reverse
+
+    from tests.conftest import sign_in
+
+    payment, invoice = _waiting(tenants, stripe)
+    new_card = payments.payment_start(
+        contact=tenants.fin,
+        form_token="new-card",
+        invoices=[(make_invoice(tenants.org_a), payments.ZERO + 100)],
+    )
+    assert new_card.status == Payment.Status.CREATED
+    sign_in(client, tenants.fin.user)
+    due = client.get(reverse("billing:due")).content.decode()
+    assert f'name="invoice" value="{invoice.number}"' not in due  # Under way: not selectable.
+    Payment.objects.update(created_at=timezone.now() - payments.STALE_AFTER - timedelta(minutes=1))
+    due = client.get(reverse("billing:due")).content.decode()
+    assert f'name="invoice" value="{invoice.number}"' in due
+    payments.payments_reconcile(since=_since())
+    payment.refresh_from_db()
+    new_card.refresh_from_db()
+    assert payment.status == new_card.status == Payment.Status.CANCELED
+    assert [i.status for i in stripe_client.payment_intents_list(created_gte=0)] == ["canceled"]
+    invoice.refresh_from_db()
+    assert invoice.balance == payments.ZERO + 100

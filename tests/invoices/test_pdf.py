@@ -130,6 +130,7 @@ def test_descriptions_are_printed_as_text_and_nothing_is_fetched(tenants, fetche
         '<link rel="stylesheet" href="https://example.com/x.css">',
     ]
     invoice = make_invoice(tenants.org_a, lines=_lines(hostile))
+    pdf._fonts.__dict__.clear()  # A fresh font cache, so the fonts are fetched (and seen).
     text = squeezed(pdf_text(pdf.invoice_pdf(invoice), layout=False))
 
     for description in hostile:

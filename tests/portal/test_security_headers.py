@@ -72,8 +72,15 @@ def test_malformed_or_missing_settings_fail_at_start(variable, value):
 
 
 def test_production_requires_each_secret():
-    for name in ["SECRET_KEY", "DATABASE_URL", "EMAIL_URL", "ALLOWED_HOSTS", "REDIS_URL",
-                 "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]:
+    for name in [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "EMAIL_URL",
+        "ALLOWED_HOSTS",
+        "REDIS_URL",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    ]:
         environment = {k: v for k, v in PRODUCTION_ENV.items() if k != name}
         result = subprocess.run(
             [sys.executable, "-c", "import django; django.setup()"],

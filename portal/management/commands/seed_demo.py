@@ -9,11 +9,15 @@ from accounts.demo import DEMO_PASSWORD, DEMO_USERS
 SEEDERS = [
     "accounts.demo.seed_users",
     "contacts.demo.seed_organizations",
+    "customers.demo.seed_customers",
     "orders.demo.seed_orders",
     "contracts.demo.seed_contracts",
     "plans.demo.seed_plans",
     "invoices.demo.seed_invoices",
+    "contacts.casework_demo.seed_casework",
     "rewards.demo.seed_rewards",
+    "billing.demo.seed_billing",
+    "billing.payments_demo.seed_payments",
 ]
 
 

@@ -37,6 +37,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Sent e-mails:    http://127.0.0.1:{port}/_dev/mail/")
             if stripe_url:
                 self.stdout.write(f"Stripe emulator: {stripe_url} (test mode, test card 4242…)")
+            call_command("demo_totp")
             self.stdout.write("Stop with Ctrl-C.\n")
         call_command("runserver", f"127.0.0.1:{port}")
 
