@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts.roles import Module
+from contacts.roles import Action, Module
 from invoices import services
 from invoices.exports import dataset_response, invoices_dataset
 from invoices.filters import InvoiceFilter
@@ -100,6 +100,7 @@ class InvoiceListView(ModuleViewMixin, SingleTableMixin, FilterView):
             status=status,
             query=query.urlencode(),
             totals=summary[status]["totals"] if status != "all" else {},
+            can_pay=self.contact.can_do(Action.PAY),
         )
         return context
 
