@@ -16,7 +16,7 @@ DEPLOY_ENV := DEBUG=false \
 	STRIPE_PUBLISHABLE_KEY=pk_live_check_deploy_only \
 	STRIPE_WEBHOOK_SECRET=whsec_check_deploy_only
 
-.PHONY: run test lint format lock clean bench
+.PHONY: run test lint format lock clean bench load
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ format: $(STAMP)
 # DATABASE_URL naming the throwaway cc_bench database (bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench.invoices $(BENCH_ARGS)
+
+# Load test (not in CI): gunicorn with production settings on the throwaway cc_load database,
+# Redis db 9 and the Stripe emulator, loopback only, about 5 minutes (bench/README.md).
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cc_load
+LOAD_REDIS_URL ?= redis://127.0.0.1:6379/9
+load: $(STAMP)
+	DATABASE_URL=$(LOAD_DATABASE_URL) REDIS_URL=$(LOAD_REDIS_URL) $(BIN)/python -m bench.load $(LOAD_ARGS)
 
 # Re-resolve the pinned versions from pyproject.toml's ranges.
 lock:

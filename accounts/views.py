@@ -14,7 +14,8 @@ from portal.middleware import set_language_cookie
 
 def safe_next(request, default: str = "/") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
+    # A local path only: redirect() would try to reverse a bare word such as "NaN" (500).
+    allowed = target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if allowed else default

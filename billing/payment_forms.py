@@ -16,6 +16,15 @@ NEW_CARD = "new"
 MAX_TARGETS = 200
 
 
+# No invoice comes near 10^15; larger amounts cannot even be rounded to cents.
+MAX_AMOUNT_DIGITS = 15
+
+
+def _storable(values: list[str]) -> list[str]:
+    """Values PostgreSQL can compare (it refuses NUL in text): the rest match nothing."""
+    return [value for value in values if "\x00" not in value]
+
+
 class PayForm(forms.Form):
     """What to pay and how. Invoices (`invoice` + `amount-<number>`), orders (`order`) and a
     failed charge (`failed_charge`) are read from the raw data and looked up in the contact's
@@ -52,7 +61,9 @@ class PayForm(forms.Form):
             )
         invoices = {
             invoice.number: invoice
-            for invoice in Invoice.objects.visible_to(self.contact).filter(number__in=numbers)
+            for invoice in Invoice.objects.visible_to(self.contact).filter(
+                number__in=_storable(numbers)
+            )
         }
         pairs: list[tuple[Invoice, Decimal]] = []
         for number in numbers:
@@ -60,14 +71,14 @@ class PayForm(forms.Form):
             if invoice is None:
                 raise ValidationError(_("Invoice %(number)s was not found.") % {"number": number})
             amount = parse_amount(data.get(f"amount-{number}", ""))
-            if amount is None:
+            if amount is None or amount.adjusted() >= MAX_AMOUNT_DIGITS:  # 1e309 can't round.
                 raise ValidationError(
                     _("Enter the amount to pay for %(number)s.") % {"number": number}
                 )
             pairs.append((invoice, amount))
         orders = list(
             Order.objects.visible_to(self.contact)
-            .filter(number__in=order_numbers)
+            .filter(number__in=_storable(order_numbers))
             .select_related("contract")
         )
         if len(orders) != len(order_numbers):

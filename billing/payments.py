@@ -101,8 +101,8 @@ class PaymentError(Exception):
 
 def unavailable_message() -> str:
     return _(
-        "Our payment provider did not answer. Nothing was charged; you can safely try again "
-        "in a few minutes."
+        "Our payment provider did not answer in time. If the payment went through, it shows "
+        "here shortly; trying again never charges twice."
     )
 
 
@@ -529,13 +529,27 @@ def _payment_record(
     return payment
 
 
+STRIPE_TIMED_OUT = "stripe_unavailable"
+
+
+def _intent_left_by_timeout(payment: Payment):
+    """After a create that got no answer: the PaymentIntent Stripe made for it anyway, if any."""
+    if payment.failure_code != STRIPE_TIMED_OUT:
+        return None
+    since = int(payment.created_at.timestamp()) - 60
+    for intent in stripe_client.payment_intents_list(created_gte=since):
+        if (intent.metadata or {}).get("payment") == str(payment.public_id):
+            return intent
+    return None
+
+
 def payment_charge(
     *, payment: Payment, payment_method: PaymentMethod, off_session: bool = False
 ) -> Payment:
     """Create and confirm the payment's one PaymentIntent with a saved card (row locked while
     Stripe is called, so concurrent calls make one intent). Raises PaymentError."""
     _check_method(payment_method, payment.organization)
-    intent = None
+    intent = unavailable = None
     with transaction.atomic():
         locked = (
             Payment.objects.select_for_update().select_related("organization").get(pk=payment.pk)
@@ -545,6 +559,15 @@ def payment_charge(
             return payment  # Someone else created the intent (double submit): converge.
         profile = profiles.billing_profile_get(organization=locked.organization)
         try:
+            # A create that timed out may still have charged: adopt that intent, never a 2nd.
+            intent = _intent_left_by_timeout(locked)
+            if intent is not None:
+                locked.stripe_payment_intent_id = intent.id
+                locked.payment_method = payment_method
+                locked.save(update_fields=["stripe_payment_intent_id", "payment_method"])
+                _copy_state(locked, payment)
+                payment_apply_intent(payment=payment, intent=intent)
+                return payment
             customer_id = stripe_client.customer_ensure(profile=profile)
             intent = stripe_client.payment_intent_create(
                 amount=locked.amount,
@@ -578,15 +601,19 @@ def payment_charge(
             )
         except (stripe_client.StripeUnavailable, stripe_client.StripeRequestError) as error:
             # Nothing recorded as paid; the row stays CREATED without an intent: a retry (same
-            # form or the "try again" button) is safe.
+            # form or the "try again" button) first looks for an intent Stripe made anyway.
             logger.warning("Payment %s not started at Stripe: %s", locked.public_id, error)
-            raise PaymentError(
-                unavailable_message(), code="unavailable", payment=payment
-            ) from error
+            unavailable = error
         else:
             locked.stripe_payment_intent_id = intent.id
             locked.payment_method = payment_method
             locked.save(update_fields=["stripe_payment_intent_id", "payment_method"])
+    if unavailable is not None:
+        # Outside the rolled-back transaction: the retry must look for an intent first.
+        Payment.objects.filter(pk=payment.pk).update(failure_code=STRIPE_TIMED_OUT)
+        raise PaymentError(
+            unavailable_message(), code="unavailable", payment=payment
+        ) from unavailable
     _copy_state(locked, payment)
     if intent is None:  # Declined.
         _payment_failed(payment=payment)

@@ -165,30 +165,34 @@ def invitation_create(
         )
     token = secrets.token_urlsafe(32)
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            invitation = Invitation.objects.create(
-                organization=organization,
-                email=email,
-                roles=roles,
-                is_admin=is_admin,
-                token_hash=_token_hash(token),
-                invited_by=inviter.user,
-                sent_at=now,
-                expires_at=now + INVITATION_LIFETIME,
-            )
-    except IntegrityError:
-        raise ContactError(
-            _("%(email)s already has an open invitation: resend or revoke it.") % {"email": email}
-        ) from None
-    activity_record(
-        organization=organization,
-        actor=inviter.user,
-        verb=ActivityEvent.Verb.INVITED,
-        target=email,
-        data={"roles": roles, "admin": is_admin},
-    )
-    _send_invitation(invitation, token)
+    # One transaction: the invitation, its activity entry and its e-mail exist together or
+    # not at all (a connection lost part-way leaves nothing that blocks a retry).
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                invitation = Invitation.objects.create(
+                    organization=organization,
+                    email=email,
+                    roles=roles,
+                    is_admin=is_admin,
+                    token_hash=_token_hash(token),
+                    invited_by=inviter.user,
+                    sent_at=now,
+                    expires_at=now + INVITATION_LIFETIME,
+                )
+        except IntegrityError:
+            raise ContactError(
+                _("%(email)s already has an open invitation: resend or revoke it.")
+                % {"email": email}
+            ) from None
+        activity_record(
+            organization=organization,
+            actor=inviter.user,
+            verb=ActivityEvent.Verb.INVITED,
+            target=email,
+            data={"roles": roles, "admin": is_admin},
+        )
+        _send_invitation(invitation, token)
     return invitation
 
 

@@ -69,7 +69,9 @@ class ContactTypeChoiceField(forms.ModelChoiceField):
 
 def find_person(email: str | None) -> User | None:
     email = (email or "").strip()
-    return User.objects.filter(email__iexact=email).first() if email else None
+    if not email or "\x00" in email:  # PostgreSQL refuses NUL in text: nobody has it.
+        return None
+    return User.objects.filter(email__iexact=email).first()
 
 
 class CustomerContactForm(forms.Form):

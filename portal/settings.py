@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "customers.access.StaffMfaAdminMiddleware",
     "portal.middleware.NoStoreMiddleware",
+    "portal.security.DeniedAccessLogMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -256,6 +257,10 @@ MAIL_DIR = DATA_DIR / "mail"
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 # Where staff requests from customers go (e.g. a tax ID change); defaults to SERVER_EMAIL.
 STAFF_NOTIFICATIONS_EMAIL = env.str("STAFF_NOTIFICATIONS_EMAIL", default="") or SERVER_EMAIL
+# The contact named on the accessibility statement (/accessibility/).
+ACCESSIBILITY_CONTACT_EMAIL = (
+    env.str("ACCESSIBILITY_CONTACT_EMAIL", default="") or STAFF_NOTIFICATIONS_EMAIL
+)
 
 # --- Stripe (only billing/stripe_client.py reads these) --------------------------------------
 # Production: the real API with live keys; all three secrets are required when DEBUG is off.
@@ -344,6 +349,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+# Flash messages live in the session: no extra, un-prefixed "messages" cookie (ASVS V3.3.3).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True
 
@@ -366,6 +373,7 @@ if not DEBUG:
     LANGUAGE_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    LANGUAGE_COOKIE_NAME = "__Host-language"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

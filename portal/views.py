@@ -1,5 +1,7 @@
 import email
 import email.policy
+from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 
 from django.conf import settings
@@ -89,5 +91,27 @@ def dev_mail_detail(request, mail_id: str):
     return render(request, "portal/dev_mail_detail.html", {"mail": _read_mail(path)})
 
 
-for _public_view in (healthz, dev_mail_list, dev_mail_detail):
+# When the accessibility statement was last reviewed (update it with the statement).
+ACCESSIBILITY_REVIEWED = date(2026, 11, 22)
+
+
+@require_GET
+def accessibility(request):
+    """The accessibility statement: public, linked from every page's footer."""
+    context = {
+        "contact_email": parseaddr(settings.ACCESSIBILITY_CONTACT_EMAIL)[1],
+        "reviewed": ACCESSIBILITY_REVIEWED,
+    }
+    return render(request, "portal/accessibility.html", context)
+
+
+for _public_view in (healthz, dev_mail_list, dev_mail_detail, accessibility):
     _public_view.module = "public"
+
+
+def email_management_disabled(request):
+    """The sign-in address is fixed; staff change it on request (ASVS V7.5.1)."""
+    raise Http404
+
+
+email_management_disabled.module = "public"
