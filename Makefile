@@ -35,7 +35,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	env $(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/faults $(PYTEST_ARGS)
+	# Fault tests break process-wide things on purpose (the Celery broker, workers, the
+	# database connection): each file runs in a process of its own.
+	for file in tests/faults/test_*.py; do $(BIN)/python -m pytest "$$file" || exit 1; done
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
